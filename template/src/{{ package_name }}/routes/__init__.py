@@ -1,0 +1,1 @@
+"""HTTP endpoints: they translate requests into service calls and results into responses."""

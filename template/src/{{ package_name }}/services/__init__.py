@@ -1,0 +1,1 @@
+"""Use cases: what the application does, independent of HTTP and of the database."""
