@@ -18,6 +18,9 @@ DEPENDENCY_IMPORT_NAMES: Final = frozenset(
     }
 )  # fmt: skip
 
+# Longer names make generated import lines wrap differently from the template's formatting.
+MAX_NAME_LENGTH: Final = 40
+
 # A PEP 508 distribution name.
 _DISTRIBUTION_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 
@@ -47,6 +50,11 @@ def validate_project_name(name: str) -> str:
             f"{name!r} is not a valid project name: use letters, digits, '-', '_' or '.', "
             "starting and ending with a letter or digit.",
             hint=f"Try `neodyme new {_suggest(name)}`.",
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidProjectNameError(
+            f"{name!r} is {len(name)} characters long; neodyme takes up to {MAX_NAME_LENGTH}.",
+            hint="Choose a shorter name; the description can say the rest.",
         )
     package = package_name(name)
     reason = _reserved_reason(package)

@@ -25,6 +25,7 @@ def test_valid_names_give_their_slug(name: str, package: str) -> None:
         ("../x", "is a path", "neodyme new x --path ../x"),
         ("", "empty", "my-app"),
         ("-app", "not a valid project name", "neodyme new app"),
+        ("a" * 41, "up to 40", "shorter name"),
     ],
 )
 def test_bad_names_say_why_and_suggest_a_fix(name: str, reason: str, suggestion: str) -> None:

@@ -3,7 +3,8 @@
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
-from sqlalchemy import func, inspect
+from sqlalchemy import func
+from sqlalchemy.orm import class_mapper
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,7 +30,7 @@ class BaseRepository(Generic[ModelT, CreateT, UpdateT]):
         self, session: AsyncSession, *, skip: int = 0, limit: int = 100
     ) -> Sequence[ModelT]:
         # Ordered by primary key, so that pages neither overlap nor skip rows.
-        primary_key = inspect(self.model).primary_key
+        primary_key = class_mapper(self.model).primary_key
         statement = select(self.model).order_by(*primary_key).offset(skip).limit(limit)
         return (await session.exec(statement)).all()
 

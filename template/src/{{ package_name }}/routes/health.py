@@ -1,3 +1,5 @@
+"""Liveness: is the process up and answering?"""
+
 from fastapi import APIRouter
 
 router = APIRouter(tags=["health"])
@@ -5,5 +7,5 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health")
 async def health() -> dict[str, str]:
-    """Answers while the process is up; it does not touch the database."""
+    """Answers as long as the process serves requests; it does not touch the database."""
     return {"status": "healthy"}

@@ -1,3 +1,8 @@
+"""The /users endpoints.
+
+They return table models; `response_model=UserPublic` decides what of them leaves the API.
+"""
+
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -16,8 +21,6 @@ async def get_user_service(session: SessionDep) -> UserService:
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
-
-# Endpoints return table models; response_model=UserPublic decides what leaves the API.
 
 
 @router.post("/", response_model=UserPublic, status_code=status.HTTP_201_CREATED)

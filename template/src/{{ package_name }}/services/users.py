@@ -19,6 +19,8 @@ USER_NOT_FOUND = "User not found"
 
 
 class UserRepositoryProtocol(Protocol):
+    """What the service needs from a user repository: UserRepository, or a test's fake."""
+
     async def get(self, session: AsyncSession, *, id: int) -> User | None: ...
 
     async def get_by_email(self, session: AsyncSession, *, email: str) -> User | None: ...
@@ -35,6 +37,8 @@ class UserRepositoryProtocol(Protocol):
 
 
 class UserService:
+    """Register, read, change and remove users, within the caller's session."""
+
     def __init__(self, session: AsyncSession, repository: UserRepositoryProtocol) -> None:
         self.session = session
         self.repository = repository
@@ -75,6 +79,7 @@ def _email_taken_on_integrity_error() -> Iterator[None]:
 
     The check before a write and the write itself are two statements: a concurrent request
     can take the email in between, and then the database's constraint is what stops it.
+    (Email is the only constraint a valid user can break.)
     """
     try:
         yield
