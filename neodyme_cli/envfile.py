@@ -14,7 +14,10 @@ _SECRET_NAMES = ("SECRET_KEY",)
 
 
 def sync_env_file(project_dir: Path) -> list[str]:
-    """Append to `.env` (creating it) the settings of `.env.example` it lacks; return their names."""
+    """Append to `.env` (creating it) the settings `.env.example` has and it lacks.
+
+    Returns the names of the settings added.
+    """
     example = project_dir / ".env.example"
     if not example.is_file():
         return []

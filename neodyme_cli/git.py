@@ -15,9 +15,7 @@ _NO_SIGNING = ("-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false")
 def run_git(*args: str, cwd: Path) -> str:
     if shutil.which("git") is None:
         raise GitError("git is not installed.", hint="Install git, or pass --no-git.")
-    completed = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    completed = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         output = (completed.stderr or completed.stdout).strip().splitlines()
         reason = output[-1] if output else f"exit code {completed.returncode}"

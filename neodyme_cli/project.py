@@ -162,7 +162,11 @@ def _render(dst: Path, *, data: dict[str, Any], interactive: bool) -> dict[str, 
     release = current_release()
     try:
         worker = run_copy(
-            src_path=str(release.snapshot), dst_path=dst, data=data, defaults=not interactive, quiet=True
+            src_path=str(release.snapshot),
+            dst_path=dst,
+            data=data,
+            defaults=not interactive,
+            quiet=True,
         )
     except KeyboardInterrupt:
         raise

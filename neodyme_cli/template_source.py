@@ -150,9 +150,7 @@ def ensure_release(recorded_src_path: str, ref: str) -> None:
     if ref == current.ref or _has_tag(data_dir() / "template", ref):
         return
     raise TemplateError(
-        f"The template version this project was made with ({ref}) is not in "
-        f"{current.src_path}.",
+        f"The template version this project was made with ({ref}) is not in {current.src_path}.",
         hint="Install the neodyme version that made the project, run the command "
         "once to publish its template, then retry.",
     )
-

@@ -43,9 +43,7 @@ def main() -> None:
     neodyme, copier = str(BIN / "neodyme"), str(BIN / "copier")
     try:
         help_time = median_of(runs, lambda i: timed([neodyme, "--help"], work))
-        new_time = median_of(
-            runs, lambda i: timed([neodyme, "new", f"app{i + 1}", "--yes"], work)
-        )
+        new_time = median_of(runs, lambda i: timed([neodyme, "new", f"app{i + 1}", "--yes"], work))
         new_no_git = median_of(
             runs, lambda i: timed([neodyme, "new", f"nogit{i + 1}", "--yes", "--no-git"], work)
         )
@@ -60,7 +58,9 @@ def main() -> None:
         project = work / "app1"
         uv_bin = uv.find_uv_bin()
         sync_time = timed([uv_bin, "sync", "--python", "python3"], project, env)
-        suite = median_of(3, lambda i: timed([uv_bin, "run", "--no-sync", "pytest", "-q"], project, env))
+        suite = median_of(
+            3, lambda i: timed([uv_bin, "run", "--no-sync", "pytest", "-q"], project, env)
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -69,7 +69,12 @@ def main() -> None:
         ("neodyme new --yes (with git)", f"{new_time:.3f} s", "<= 1.0 s", new_time <= 1.0),
         ("neodyme new --yes --no-git", f"{new_no_git:.3f} s", "", None),
         ("bare copier copy (same template)", f"{bare:.3f} s", "", None),
-        ("new --no-git / bare copier", f"{new_no_git / bare:.2f}", "<= 1.25", new_no_git / bare <= 1.25),
+        (
+            "new --no-git / bare copier",
+            f"{new_no_git / bare:.2f}",
+            "<= 1.25",
+            new_no_git / bare <= 1.25,
+        ),
         ("new (with git) / bare copier", f"{new_time / bare:.2f}", "", None),
         ("generated: uv sync (warm cache)", f"{sync_time:.2f} s", "", None),
         ("generated: uv run pytest", f"{suite:.2f} s", "", None),

@@ -21,8 +21,7 @@ REDIS_URL = os.environ.get("NEODYME_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 def home_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("home")
     (home / ".gitconfig").write_text(
-        "[user]\n\tname = Test User\n\temail = test@example.com\n"
-        "[init]\n\tdefaultBranch = main\n"
+        "[user]\n\tname = Test User\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n"
     )
     return home
 

@@ -53,7 +53,7 @@ def test_added_module_equals_generated_module(cli: Cli, tmp_path: Path, module: 
 def test_add_keeps_user_edits(cli: Cli, project: Path) -> None:
     users_route = project / "src" / "demo" / "routes" / "users.py"
     main_module = project / "src" / "demo" / "main.py"
-    own_route = '\n\n@router.get("/ping")\nasync def ping() -> dict[str, str]:\n    return {"ping": "pong"}\n'
+    own_route = '\n\n@router.get("/ping")\nasync def ping() -> dict[str, int]:\n    return {}\n'
     users_route.write_text(users_route.read_text() + own_route)
     main_module.write_text("# Owned by the demo team.\n" + main_module.read_text())
     commit(project)

@@ -1,4 +1,4 @@
-"""Every generated variant, proven the way its owner would: install, lint, type-check, test, migrate.
+"""Every generated variant, proven as its owner would: install, lint, type-check, test, migrate.
 
 Each variant is rendered with pytest-copie, installed from its own pyproject.toml into
 its own environment (uv, shared cache, the machine's python) and must pass its own checks.
@@ -29,7 +29,7 @@ def variant_id(variant: tuple[str, tuple[str, ...]]) -> str:
 
 
 def render(copie: Any, database: str, modules: tuple[str, ...]) -> Path:
-    answers = {"project_name": "demo-app", "database": database}
+    answers: dict[str, str | bool] = {"project_name": "demo-app", "database": database}
     answers |= {module: module in modules for module in MODULES}
     result = copie.copy(extra_answers=answers, template_dir=bundled_template_dir())
     assert result.exit_code == 0, result.exception
@@ -58,7 +58,9 @@ def check_statically(project: Path, modules: tuple[str, ...], *, env: dict[str, 
     dockerfile, compose = project / "Dockerfile", project / "compose.yaml"
     assert dockerfile.is_file() == compose.is_file() == ("docker" in modules)
     if "docker" in modules:
-        check(project, str(tools / "hadolint"), "--failure-threshold", "style", "Dockerfile", env=env)
+        check(
+            project, str(tools / "hadolint"), "--failure-threshold", "style", "Dockerfile", env=env
+        )
         check(project, check_jsonschema, "--builtin-schema", "vendor.compose-spec", "compose.yaml",
               env=env)  # fmt: skip
 
@@ -93,10 +95,10 @@ def test_variant_passes_its_own_checks(
 
     check_statically(project, modules, env=env)
     check(project, uv_bin, "sync", "--python", "python3", env=env)
-    for command in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
-        check(project, uv_bin, "run", "--no-sync", *command, env=env)
+    for tool in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
+        check(project, uv_bin, "run", "--no-sync", *tool, env=env)
     tests = check(project, uv_bin, "run", "--no-sync", "pytest", "-p", "no:cacheprovider", env=env)
     # Every test of every variant runs here: services are real, nothing may skip.
     assert " passed" in tests and " skipped" not in tests, tests
-    for command in (("upgrade", "head"), ("check",), ("downgrade", "base")):
-        check(project, uv_bin, "run", "--no-sync", "alembic", *command, env=env)
+    for migration in (("upgrade", "head"), ("check",), ("downgrade", "base")):
+        check(project, uv_bin, "run", "--no-sync", "alembic", *migration, env=env)

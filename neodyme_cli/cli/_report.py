@@ -40,6 +40,8 @@ def reporting(ctx: typer.Context) -> Iterator[None]:
     except Exception as error:  # a bug of ours: still one readable line, not a traceback
         if debug:
             error_console.print_exception()
-        error_console.print(f"[bold red]error:[/] unexpected {type(error).__name__}: {escape(str(error))}")
+        error_console.print(
+            f"[bold red]error:[/] unexpected {type(error).__name__}: {escape(str(error))}"
+        )
         error_console.print("[bold]hint:[/] rerun with --debug for the traceback, and report it.")
         raise typer.Exit(1) from None

@@ -2,7 +2,7 @@
 
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +12,7 @@ from rich.markup import escape
 from neodyme_cli.cli._report import console, reporting
 
 
-class Database(str, Enum):
+class Database(StrEnum):
     sqlite = "sqlite"
     postgresql = "postgresql"
 
@@ -40,7 +40,9 @@ def new(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Ask nothing: defaults for what is not given.")
     ] = False,
-    no_git: Annotated[bool, typer.Option("--no-git", help="Skip git init and first commit.")] = False,
+    no_git: Annotated[
+        bool, typer.Option("--no-git", help="Skip git init and first commit.")
+    ] = False,
 ) -> None:
     """Create a new project NAME from the neodyme template.
 
@@ -67,15 +69,19 @@ def new(
     _print_summary(project.path, project.answers, project.modules, project.committed)
 
 
-def _print_summary(path: Path, answers: dict[str, Any], modules: list[str], committed: bool) -> None:
-    shown = os.path.relpath(path) if not os.path.relpath(path).startswith("../..") else str(path)
+def _print_summary(
+    path: Path, answers: dict[str, Any], modules: list[str], committed: bool
+) -> None:
+    relative = os.path.relpath(path)
+    shown = str(path) if relative.startswith("../..") else relative
     script = answers["project_name"]
+    modules_line = ", ".join(modules) or "none (add later: neodyme add auth|docker|monitoring)"
     console.print(f"[bold green]Created[/] {escape(script)} in {escape(shown)}")
     console.print(f"  database  {answers['database']}")
+    console.print(f"  modules   {modules_line}")
     console.print(
-        f"  modules   {', '.join(modules) if modules else 'none (add later: neodyme add auth|docker|monitoring)'}"
+        f"  git       {'first commit made' if committed else 'not initialised (--no-git)'}"
     )
-    console.print(f"  git       {'first commit made' if committed else 'not initialised (--no-git)'}")
     console.print("\nNext:")
     for command, why in (
         (f"cd {shown}", ""),
