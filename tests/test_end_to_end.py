@@ -178,3 +178,54 @@ def test_add_auth_keeps_edits_and_data_and_logs_in_over_http(cli: Cli, demo: Pat
         assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer")
     output = uv_command(demo, "run", "pytest", "-q", "-p", "no:cacheprovider")
     assert " passed" in output
+
+
+def test_monitoring_with_a_dead_database_is_live_not_ready_and_logs_json(
+    cli: Cli, tmp_path: Path
+) -> None:
+    assert (
+        cli("new", "x", "--yes", "--monitoring", "--database", "postgresql", cwd=tmp_path).exit_code
+        == 0
+    )
+    project = tmp_path / "x"
+    uv_command(project, "sync", "--python", "python3")
+    dead_database = {
+        "DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:9/x",
+        "LOG_FORMAT": "json",
+    }
+    port = free_port()
+    log_path = project / "server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [uv.find_uv_bin(), "run", "--no-sync", "uvicorn", "x.main:app", "--port", str(port)],
+            cwd=project, env={**os.environ, **dead_database}, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    live = call("GET", f"{base}/health/live")
+                    break
+                except OSError:
+                    assert server.poll() is None, log_path.read_text()
+                    assert time.monotonic() < deadline, log_path.read_text()
+                    time.sleep(0.3)
+            ready = call("GET", f"{base}/health/ready")
+            metrics = urllib.request.urlopen(f"{base}/metrics", timeout=30)
+            metrics_text = metrics.read().decode()
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+    assert live[0] == 200
+    assert ready[0] == 503
+    assert ready[1]["Content-Type"] == "application/problem+json"
+    assert "database" in json.dumps(ready[2])
+    assert metrics.status == 200 and "/health/ready" in metrics_text
+    request_lines = [line for line in log_path.read_text().splitlines() if "/health/" in line]
+    assert request_lines, log_path.read_text()
+    for line in request_lines:
+        record = json.loads(line)  # every request line is JSON
+        assert record["request_id"]

@@ -6,6 +6,7 @@ its own environment (uv, shared cache, the machine's python) and must pass its o
 
 import itertools
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -91,6 +92,8 @@ def test_variant_passes_its_own_checks(
         env["DATABASE_URL"] = f"sqlite+aiosqlite:///{project / 'migrations-check.db'}"
     if "auth" in modules:
         env["TEST_REDIS_URL"] = request.getfixturevalue("redis_url")
+        # Alembic loads the settings, and auth requires a key (`neodyme new` writes one to .env).
+        env["SECRET_KEY"] = secrets.token_urlsafe(48)
     uv_bin = uv.find_uv_bin()
 
     check_statically(project, modules, env=env)
