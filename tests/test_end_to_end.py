@@ -74,32 +74,33 @@ def uv_command(project: Path, *args: str, env: dict[str, str] | None = None) -> 
 
 
 @contextmanager
-def serving(project: Path, script: str, **settings: str) -> Iterator[str]:
-    """`uv run <script>` as the README says; yields the base URL once /health answers."""
+def serving(project: Path, *command: str, probe: str = "/health", **settings: str) -> Iterator[str]:
+    """`uv COMMAND` with PORT set (and `{port}` in COMMAND filled in); yields the base URL
+    once PROBE answers 200. The server's output goes to server.log in the project."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), **settings}
-    log = (project / "server.log").open("w")
-    server = subprocess.Popen(
-        [uv.find_uv_bin(), "run", script], cwd=project, env=env, stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if call("GET", f"{base}/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert server.poll() is None, (project / "server.log").read_text()
-            assert time.monotonic() < deadline, "the server did not answer within 120 s"
-            time.sleep(0.3)
-        yield base
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-        log.close()
+    log_path = project / "server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [uv.find_uv_bin(), *(part.format(port=port) for part in command)], cwd=project,
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if call("GET", f"{base}{probe}")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                assert server.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "the server did not answer within 120 s"
+                time.sleep(0.3)
+            yield base
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
 
 
 @pytest.fixture
@@ -111,7 +112,7 @@ def demo(cli: Cli, tmp_path: Path) -> Path:
 
 
 def test_readme_commands_serve_the_api_and_data_survives_a_restart(demo: Path) -> None:
-    with serving(demo, "demo") as base:
+    with serving(demo, "run", "demo") as base:
         status, headers, created = call("POST", f"{base}/api/v1/users/", CHAPTER_2_USER)
         assert status == 201
         assert {"id", "email", "full_name", "is_active", "created_at", "updated_at"} <= set(created)
@@ -133,7 +134,7 @@ def test_readme_commands_serve_the_api_and_data_survives_a_restart(demo: Path) -
         )
         assert status == 200 and patched["full_name"] == "Renamed"
 
-    with serving(demo, "demo") as base:
+    with serving(demo, "run", "demo") as base:
         status, _, users = call("GET", f"{base}/api/v1/users/")
         assert status == 200
         assert [user["email"] for user in users] == ["test@example.com"]
@@ -142,7 +143,7 @@ def test_readme_commands_serve_the_api_and_data_survives_a_restart(demo: Path) -
 
 
 def test_add_auth_keeps_edits_and_data_and_logs_in_over_http(cli: Cli, demo: Path) -> None:
-    with serving(demo, "demo") as base:
+    with serving(demo, "run", "demo") as base:
         assert call("POST", f"{base}/api/v1/users/", CHAPTER_2_USER)[0] == 201
     users_route = demo / "src" / "demo" / "routes" / "users.py"
     main_module = demo / "src" / "demo" / "main.py"
@@ -165,7 +166,7 @@ def test_add_auth_keeps_edits_and_data_and_logs_in_over_http(cli: Cli, demo: Pat
         "FIRST_SUPERUSER_EMAIL": "admin@example.com",
         "FIRST_SUPERUSER_PASSWORD": "adminpass123",
     }
-    with serving(demo, "demo", **admin) as base:
+    with serving(demo, "run", "demo", **admin) as base:
         status, _, tokens = call(
             "POST", f"{base}/api/v1/auth/login",
             {"username": "admin@example.com", "password": "adminpass123"}, form=True,
@@ -193,39 +194,21 @@ def test_monitoring_with_a_dead_database_is_live_not_ready_and_logs_json(
         "DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:9/x",
         "LOG_FORMAT": "json",
     }
-    port = free_port()
-    log_path = project / "server.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [uv.find_uv_bin(), "run", "--no-sync", "uvicorn", "x.main:app", "--port", str(port)],
-            cwd=project, env={**os.environ, **dead_database}, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    live = call("GET", f"{base}/health/live")
-                    break
-                except OSError:
-                    assert server.poll() is None, log_path.read_text()
-                    assert time.monotonic() < deadline, log_path.read_text()
-                    time.sleep(0.3)
-            ready = call("GET", f"{base}/health/ready")
-            metrics = urllib.request.urlopen(f"{base}/metrics", timeout=30)
-            metrics_text = metrics.read().decode()
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+    uvicorn = ("run", "--no-sync", "uvicorn", "x.main:app", "--port", "{port}")
+    with serving(project, *uvicorn, probe="/health/live", **dead_database) as base:
+        live = call("GET", f"{base}/health/live")
+        ready = call("GET", f"{base}/health/ready")
+        with urllib.request.urlopen(f"{base}/metrics", timeout=30) as metrics:
+            metrics_status, metrics_text = metrics.status, metrics.read().decode()
 
     assert live[0] == 200
     assert ready[0] == 503
     assert ready[1]["Content-Type"] == "application/problem+json"
     assert "database" in json.dumps(ready[2])
-    assert metrics.status == 200 and "/health/ready" in metrics_text
-    request_lines = [line for line in log_path.read_text().splitlines() if "/health/" in line]
-    assert request_lines, log_path.read_text()
+    assert metrics_status == 200 and "/health/ready" in metrics_text
+    log = (project / "server.log").read_text()
+    request_lines = [line for line in log.splitlines() if "/health/" in line]
+    assert request_lines, log
     for line in request_lines:
         record = json.loads(line)  # every request line is JSON
         assert record["request_id"]
