@@ -2,7 +2,6 @@
 
 import shutil
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -225,4 +224,4 @@ def _has_conflict_markers(path: Path) -> bool:
     return any(line.startswith(_CONFLICT_MARKER) for line in text.splitlines())
 
 
-__all__: Sequence[str] = ("AddedModule", "CreatedProject", "add_module", "create_project")
+__all__ = ["AddedModule", "CreatedProject", "add_module", "create_project", "read_answers"]
