@@ -89,4 +89,5 @@ def _print_summary(
         (f"uv run {script}", "# migrate the database, serve on http://127.0.0.1:8000"),
         ("uv run pytest", "# the project's own tests"),
     ):
-        console.print(f"  {escape(command):<28}[dim]{escape(why)}[/]")
+        line = f"  {escape(command):<28}[dim]{escape(why)}[/]" if why else f"  {escape(command)}"
+        console.print(line)
