@@ -18,3 +18,13 @@ class Timestamped(SQLModel):
 
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now, sa_column_kwargs={"onupdate": utc_now})
+
+
+def reject_null(value: object) -> object:
+    """A field validator for partial updates, where None means "left out".
+
+    A null sent on purpose would empty a required column, so it is refused instead.
+    """
+    if value is None:
+        raise ValueError("must not be null; leave the field out to keep its value")
+    return value

@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import EmailStr, field_validator
 from sqlmodel import Field, SQLModel
 
-from .base import Timestamped
+from .base import Timestamped, reject_null
 
 
 class UserBase(SQLModel):
@@ -40,13 +40,7 @@ class UserUpdate(SQLModel):
     password: str | None = Field(default=None, min_length=8, max_length=100)
     is_active: bool | None = None
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def reject_null(cls, value: object) -> object:
-        # None here means "left out"; a null sent on purpose would empty a required column.
-        if value is None:
-            raise ValueError("must not be null; leave the field out to keep its value")
-        return value
+    reject_nulls = field_validator("*", mode="before")(reject_null)
 
 
 class UserPublic(UserBase):
