@@ -18,7 +18,7 @@ from pathlib import Path
 
 import uv
 
-from neodyme_cli.template_source import bundled_template_dir
+from neodyme_cli.template_source import current_release
 
 BIN = Path(sys.executable).parent
 
@@ -47,13 +47,8 @@ def main() -> None:
         new_no_git = median_of(
             runs, lambda i: timed([neodyme, "new", f"nogit{i + 1}", "--yes", "--no-git"], work)
         )
-        # A plain folder, as the wheel ships it: a git checkout would make Copier clone it.
-        plain_template = work / "template-copy"
-        plain_template.mkdir()
-        for name in ("copier.yml", "template"):
-            source = bundled_template_dir() / name
-            copy = shutil.copytree if source.is_dir() else shutil.copy2
-            copy(source, plain_template / name)
+        # The plain snapshot `new` renders from: a git checkout would make Copier clone it.
+        plain_template = current_release().snapshot
         bare = median_of(
             runs,
             lambda i: timed(
