@@ -4,4 +4,4 @@ The library API is what the CLI calls; it never prints and raises only
 `neodyme_cli.errors.NeodymeError` subclasses (and `KeyboardInterrupt`).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
