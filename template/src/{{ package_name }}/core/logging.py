@@ -1,27 +1,17 @@
 """Logging set-up, and the request id that ties each log line to the request it served."""
 
-{% if monitoring -%}
 import json
-{% endif -%}
 import logging
 import re
-{%- if monitoring %}
-import time
-{%- endif %}
 from contextvars import ContextVar
-{%- if monitoring %}
 from datetime import UTC, datetime
 from typing import Any, Literal
-{%- endif %}
 from uuid import uuid4
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-{%- if monitoring %}
 
 from .config import settings
-from .routing import route_template
-{%- endif %}
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A client's id ends up in our logs and responses: accept only short ids of safe characters.
@@ -29,10 +19,6 @@ _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 LOG_FORMAT = "%(asctime)s %(levelname)-8s [%(request_id)s] %(name)s: %(message)s"
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-{%- if monitoring %}
-
-access_logger = logging.getLogger("{{ package_name }}.access")
-{%- endif %}
 
 
 class RequestIdFilter(logging.Filter):
@@ -41,7 +27,6 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get() or "-"
         return True
-{%- if monitoring %}
 
 
 # What a record holds besides the `extra` of its call: the attributes every record has, the
@@ -78,26 +63,16 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
         return json.dumps(line, default=str)
-{%- endif %}
 
 
-{% if monitoring -%}
 def configure_logging(level: str, log_format: Literal["json", "console"]) -> None:
-{%- else -%}
-def configure_logging(level: str) -> None:
-{%- endif %}
     """Send every log line, the server's and the libraries' too, to stderr with its request id."""
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
-{%- if monitoring %}
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(LOG_FORMAT))
-{%- else %}
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-{%- endif %}
     logging.basicConfig(level=level, handlers=[handler], force=True)
-{%- if monitoring %}
     # Uvicorn's lines go through the handler above too, even where uvicorn set up a handler
-    # of its own; its access log would only repeat AccessLogMiddleware's lines, with less.
+    # of its own; its access log is off: the monitoring module logs requests with more.
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
@@ -107,13 +82,11 @@ def configure_logging(level: str) -> None:
 def ensure_logging_configured() -> None:
     """Set up logging from the settings when a server starts the app and nobody else has.
 
-    `uv run {{ project_name }}` and the test suite set it up themselves; other servers, such
-    as `uvicorn {{ package_name }}.main:app`, do not, and the application's lines, the
-    access log among them, would go nowhere.
+    `uv run <project>` and the test suite set it up themselves; other servers, such as
+    `uvicorn <package>.main:app`, do not, and the application's lines would go nowhere.
     """
     if not logging.getLogger().handlers:
         configure_logging(settings.log_level, settings.log_format)
-{%- endif %}
 
 
 class RequestIdMiddleware:
@@ -145,51 +118,3 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_request_id)
         finally:
             request_id_var.reset(token)
-{%- if monitoring %}
-
-
-class AccessLogMiddleware:
-    """Logs one line per request: method, path, route template, status and duration.
-
-    A pure ASGI middleware inside RequestIdMiddleware, so the line carries the request id,
-    and outside UnhandledErrorMiddleware, so a failed request is logged with its 500.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        route = route_template(scope)
-        # What the server answers if the application raises before it starts a response.
-        status = 500
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        start = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            duration_ms = round((time.perf_counter() - start) * 1000, 2)
-            access_logger.info(
-                "%s %s %d %.1fms",
-                scope["method"],
-                scope["path"],
-                status,
-                duration_ms,
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": duration_ms,
-                },
-            )
-{%- endif %}
