@@ -57,6 +57,8 @@ def describe_invalid_settings(error: ValidationError) -> str:
     """One line for every invalid setting, named as its environment variable."""
     problems = []
     for item in error.errors():
+        if item["type"] == "default_factory_not_called":
+            continue  # a default that depends on an invalid setting: that one is named already
         message = item["msg"].removeprefix("Value error, ")
         if item["loc"]:
             name = str(item["loc"][0]).upper()

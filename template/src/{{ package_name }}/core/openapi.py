@@ -40,6 +40,7 @@ class ValidationProblem(Problem):
 
 
 DESCRIPTIONS = {
+    HTTPStatus.BAD_REQUEST: "The body cannot be parsed",
     HTTPStatus.UNAUTHORIZED: "Not signed in, or the token is invalid, expired or revoked",
     HTTPStatus.FORBIDDEN: "Signed in, but not allowed to do this",
     HTTPStatus.NOT_FOUND: "Not found",
@@ -98,7 +99,8 @@ def _document_answers(document: dict[str, Any]) -> dict[str, Any]:
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             responses: dict[str, Any] = operation["responses"]
-            if "requestBody" in operation:
+            if "requestBody" in operation:  # a body that is not JSON, or too large
+                responses.setdefault("400", {})
                 responses.setdefault("413", {})
             if path.startswith("/api/"):  # what uses the database, which may be unavailable
                 responses.setdefault("503", {})
