@@ -50,6 +50,9 @@ class UserUpdate(PartialUpdate):
 class UserPublic(UserBase):
     """What the API shows of a user: never a password, hashed or not."""
 
+    # Read back from the table, where it was validated on the way in: validating it again for
+    # every user of a page would cost more than the query.
+    email: str = Field(schema_extra={"json_schema_extra": {"format": "email"}})
     id: int
     is_superuser: bool
     created_at: datetime
