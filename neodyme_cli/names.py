@@ -3,6 +3,7 @@
 import keyword
 import re
 import sys
+import unicodedata
 from typing import Final
 
 from neodyme_cli.errors import InvalidProjectNameError
@@ -20,6 +21,12 @@ DEPENDENCY_IMPORT_NAMES: Final = frozenset(
 
 # Longer names make generated import lines wrap differently from the template's formatting.
 MAX_NAME_LENGTH: Final = 40
+
+# Letters that Unicode does not decompose into a base letter and accents.
+_TRANSLITERATIONS: Final = str.maketrans(
+    {"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l",
+     "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH"}
+)  # fmt: skip
 
 # A PEP 508 distribution name.
 _DISTRIBUTION_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
@@ -79,8 +86,10 @@ def _reserved_reason(package: str) -> str | None:
 
 
 def _suggest(name: str) -> str:
-    """A nearby name that passes validation, for the error's hint."""
-    words = re.findall(r"[A-Za-z0-9]+", name.lower())
+    """A nearby name that passes validation, for the error's hint: `café` -> `cafe`."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(_TRANSLITERATIONS))
+    ascii_name = "".join(char for char in decomposed if not unicodedata.combining(char))
+    words = re.findall(r"[A-Za-z0-9]+", ascii_name.lower())
     candidate = "-".join(words) or "app"
     if _reserved_reason(package_name(candidate)) is not None:
         candidate = f"my-{candidate}"

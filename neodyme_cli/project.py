@@ -1,29 +1,66 @@
-"""The library API: `create_project` and `add_module`. The CLI is a thin layer over these."""
+"""The library API: create a project, add a module, update it, check it.
 
+The CLI is a thin layer over these functions. They never print; they return what happened
+(`CreatedProject`, `MergeReport`, `CheckReport`) or raise a `NeodymeError` saying why not.
+"""
+
+import difflib
+import os
 import shutil
 import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from neodyme_cli import __version__
 from neodyme_cli.envfile import sync_env_file
 from neodyme_cli.errors import (
+    BadInputError,
+    CorruptAnswersError,
     DestinationNotEmptyError,
     DirtyWorkingTreeError,
+    EnvironmentFaultError,
     GitError,
-    MergeConflictError,
+    GitMissingError,
+    NeodymeError,
     NotAProjectError,
+    ProjectNewerError,
     TemplateError,
     UnknownModuleError,
 )
-from neodyme_cli.git import changed_paths, commit_all, is_work_tree, restore_head, run_git
+from neodyme_cli.git import (
+    changed_paths,
+    commit_all,
+    git_available,
+    is_work_tree,
+    require_git,
+    run_git,
+)
+from neodyme_cli.merge import (
+    ANSWERS_FILE,
+    FileChange,
+    MergeReport,
+    merge_template,
+    record_source,
+    render,
+)
 from neodyme_cli.modules import MODULES
 from neodyme_cli.names import validate_project_name
-from neodyme_cli.template_source import TemplateRelease, current_release, ensure_release
+from neodyme_cli.template_source import (
+    TemplateRelease,
+    TemplateVersion,
+    current_release,
+    find_target,
+    find_version,
+    installed_version,
+    parse_version,
+    recorded_src_path,
+)
 
-ANSWERS_FILE = ".copier-answers.yml"
-_CONFLICT_MARKER = "<<<<<<< "
+# Below this, a failed merge is most likely a full disk: the merge itself needs a few MiB.
+_LOW_DISK_SPACE = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -39,12 +76,15 @@ class CreatedProject:
 
 
 @dataclass(frozen=True)
-class AddedModule:
-    path: Path
-    module: str
-    already_present: bool
-    changed: list[Path]
-    env_settings_added: list[str]
+class CheckReport:
+    """Whether a project is on the template version this neodyme installs."""
+
+    project: Path
+    current: bool
+    from_version: str  # the version the project records
+    to_version: str  # the version this neodyme installs
+    changes: tuple[FileChange, ...] = ()  # what `update` would change, when not current
+    warnings: tuple[str, ...] = ()
 
 
 def create_project(
@@ -68,97 +108,198 @@ def create_project(
             f"{target} already exists and is not empty; neodyme will not write into it.",
             hint="Choose another --path, or empty that folder first.",
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.neodyme-", dir=target.parent))
-    try:
-        final_answers = _render(
-            staging, data={**(answers or {}), "project_name": name}, interactive=interactive
+    if git and not git_available():
+        raise GitMissingError(
+            hint="Install git, or pass --no-git to create the project without a repository."
         )
-        sync_env_file(staging)
-        if git:
-            run_git("init", "--quiet", cwd=staging)
-            commit_all(staging, f"Create {name} with neodyme {__version__}")
-        if target.exists():
-            target.rmdir()  # it was empty: checked above
-        staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)  # no-op once renamed
+    release = current_release()
+    with _environment_faults("create the project", outcome="Nothing was created."):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.neodyme-", dir=target.parent))
+        try:
+            final_answers = _render(
+                staging,
+                release,
+                data={**(answers or {}), "project_name": name},
+                interactive=interactive,
+            )
+            staging.chmod(0o777 & ~_umask())  # mkdtemp made it 0700
+            sync_env_file(staging)
+            if git:
+                run_git("init", "--quiet", cwd=staging)
+                commit_all(staging, f"Create {name} with neodyme {__version__}")
+            if target.exists():
+                target.rmdir()  # it was empty: checked above
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # no-op once renamed
     return CreatedProject(path=target, package=package, answers=final_answers, committed=git)
 
 
-def add_module(*, module: str, project_dir: Path | None = None) -> AddedModule:
+def add_module(*, module: str, project_dir: Path | None = None) -> MergeReport:
     """Switch `module` on in an existing project, keeping every edit its owner made.
 
-    Runs Copier's three-way update with the module's answer flipped. The project must be
-    a clean git work tree, so a failure or Ctrl-C puts it back exactly as it was.
+    The module comes from the template version the project is on (`update` moves versions).
     """
     if module not in MODULES:
+        close = difflib.get_close_matches(module.lower(), MODULES, n=1, cutoff=0.6)
         raise UnknownModuleError(
-            f"Unknown module {module!r}.", hint=f"Choose one of: {', '.join(MODULES)}."
+            f"Unknown module {module!r}." + (f" Did you mean {close[0]!r}?" if close else ""),
+            hint=f"Choose one of: {', '.join(MODULES)}.",
         )
     project = (project_dir or Path.cwd()).absolute()
     answers = read_answers(project)
+    action = f"add {module}"
     if answers.get(module):
-        return AddedModule(project, module, already_present=True, changed=[], env_settings_added=[])
+        recorded = str(answers["_commit"])
+        return MergeReport(project, action, recorded, recorded, nothing_to_do=True)
     _require_clean_work_tree(project)
-    ensure_release(str(answers["_src_path"]), str(answers["_commit"]))
-
-    from copier import run_update
-    from copier.errors import CopierError
-    from copier.types import VcsRef
-
-    try:
-        run_update(
-            dst_path=project,
-            data={module: True},
-            defaults=True,
-            overwrite=True,
-            vcs_ref=VcsRef.CURRENT,
-            conflict="inline",
-            quiet=True,
+    installed = installed_version(current_release())
+    base = _project_version(project, answers, installed)
+    with _merge_faults(action, project):
+        return merge_template(
+            project, action=action, data={module: True}, answers=answers, base=base, target=base
         )
-    except BaseException as error:
-        restore_head(project)
-        if isinstance(error, CopierError) and not isinstance(error, KeyboardInterrupt):
-            raise TemplateError(f"Copier could not add {module}: {error}") from error
-        raise
-    changed = changed_paths(project)
-    env_settings_added = sync_env_file(project)
-    conflicts = [path for path in changed if _has_conflict_markers(project / path)]
-    if conflicts:
-        raise MergeConflictError(conflicts)
-    return AddedModule(project, module, False, changed, env_settings_added)
+
+
+def update_project(*, project_dir: Path | None = None, to: str | None = None) -> MergeReport:
+    """Merge the project onto the template this neodyme installs, or onto version `to`."""
+    project = (project_dir or Path.cwd()).absolute()
+    answers = read_answers(project)
+    require_git()
+    installed = installed_version(current_release())
+    target = find_target(to) if to else installed
+    base = _project_version(project, answers, installed)
+    if base.version > target.version:
+        raise BadInputError(
+            f"The project is on template {base.recorded}, newer than {target.recorded}; "
+            "neodyme does not downgrade projects.",
+            hint="Pick a version at least as new as the project's with --to.",
+        )
+    if base.tree == target.tree:
+        return MergeReport(
+            project, "update", base.recorded, target.recorded, nothing_to_do=True,
+            warnings=(base.warning,) if base.warning else (),
+        )  # fmt: skip
+    _require_clean_work_tree(project)
+    with _merge_faults("update", project):
+        return merge_template(
+            project, action="update", data={}, answers=answers, base=base, target=target
+        )
+
+
+def check_project(*, project_dir: Path | None = None) -> CheckReport:
+    """Compare the project's template version with the one this neodyme installs."""
+    project = (project_dir or Path.cwd()).absolute()
+    answers = read_answers(project)
+    require_git()
+    installed = installed_version(current_release())
+    base = _project_version(project, answers, installed)
+    warnings = (base.warning,) if base.warning else ()
+    if base.tree == installed.tree:
+        return CheckReport(project, True, str(answers["_commit"]), installed.recorded, (), warnings)
+    with _environment_faults("compare the template versions", outcome=""):
+        changes = _template_changes(project, answers, base, installed)
+    return CheckReport(
+        project, False, str(answers["_commit"]), installed.recorded, changes, warnings
+    )
 
 
 def read_answers(project: Path) -> dict[str, Any]:
-    """The answers a neodyme project was generated with, or `NotAProjectError`."""
+    """The answers a neodyme project was generated with, or an error saying what is wrong."""
     import yaml
 
     answers_path = project / ANSWERS_FILE
-    not_a_project = NotAProjectError(
-        f"{project} is not a neodyme project (no {ANSWERS_FILE} written by neodyme).",
-        hint="Run the command inside a project made by `neodyme new`, or pass --path.",
-    )
     if not answers_path.is_file():
-        raise not_a_project
-    try:
-        answers = yaml.safe_load(answers_path.read_text())
-    except yaml.YAMLError as error:
         raise NotAProjectError(
-            f"{answers_path} is not valid YAML: {error}",
-            hint="Restore it from git: git checkout -- .copier-answers.yml",
+            f"{project} is not a neodyme project (no {ANSWERS_FILE} written by neodyme).",
+            hint="Run the command inside a project made by `neodyme new`, or pass --path.",
+        )
+    restore = f"Restore it from git: git checkout HEAD -- {ANSWERS_FILE}"
+    with _environment_faults(f"read {answers_path}", outcome=""):
+        raw = answers_path.read_bytes()
+    try:
+        if b"\0" in raw:
+            raise UnicodeDecodeError("utf-8", raw, raw.index(b"\0"), len(raw), "NUL byte")
+        answers = yaml.safe_load(raw.decode())
+    except UnicodeDecodeError as error:
+        raise CorruptAnswersError(
+            f"{answers_path} holds binary data, not the project's answers.", hint=restore
         ) from error
-    required = {"_src_path", "_commit", "project_name", "database", *MODULES}
-    if not isinstance(answers, dict) or not required <= answers.keys():
-        raise not_a_project
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise CorruptAnswersError(
+            f"{answers_path} is not valid YAML{where}.", hint=restore
+        ) from error
+    if not isinstance(answers, dict):
+        raise CorruptAnswersError(f"{answers_path} does not hold answers.", hint=restore)
+    if "project_name" not in answers:
+        raise NotAProjectError(
+            f"{project} is not a neodyme project ({ANSWERS_FILE} has no project_name).",
+            hint="Run the command inside a project made by `neodyme new`, or pass --path.",
+        )
+    if not answers.get("_src_path"):
+        raise CorruptAnswersError(
+            f"{answers_path} does not say which template made the project (no _src_path).",
+            hint=f"{restore}, or add the line `_src_path: {recorded_src_path()}`.",
+        )
+    if not answers.get("_commit"):
+        raise CorruptAnswersError(
+            f"{answers_path} does not say which template version made the project (no _commit).",
+            hint=restore,
+        )
     return answers
 
 
-def _render(dst: Path, *, data: dict[str, Any], interactive: bool) -> dict[str, Any]:
+def _project_version(
+    project: Path, answers: Mapping[str, Any], installed: TemplateVersion
+) -> TemplateVersion:
+    recorded = str(answers["_commit"])
+    if parse_version(recorded) > installed.version:
+        raise ProjectNewerError(
+            f"{project.name} was made with neodyme template {recorded}, newer than this "
+            f"neodyme's ({installed.recorded}).",
+            hint="Upgrade neodyme (pip install --upgrade neodyme), then retry.",
+        )
+    return find_version(recorded)
+
+
+def _template_changes(
+    project: Path, answers: Mapping[str, Any], base: TemplateVersion, target: TemplateVersion
+) -> tuple[FileChange, ...]:
+    """The files an update from `base` to `target` would change: where their renders differ,
+    leaving out files the user deleted (an update does not bring them back)."""
+    with tempfile.TemporaryDirectory(prefix="neodyme-check-") as scratch:
+        old = _files(render(base, answers, Path(scratch) / "old"))
+        new = _files(render(target, answers, Path(scratch) / "new"))
+    changes = [FileChange(PurePosixPath(ANSWERS_FILE), "modified")]
+    for path in sorted(old.keys() | new.keys()):
+        if path == ANSWERS_FILE or (path in old and not (project / path).exists()):
+            continue
+        if path not in old:
+            changes.append(FileChange(PurePosixPath(path), "added"))
+        elif path not in new:
+            changes.append(FileChange(PurePosixPath(path), "deleted"))
+        elif old[path] != new[path]:
+            changes.append(FileChange(PurePosixPath(path), "modified"))
+    return tuple(changes)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file()
+    }
+
+
+def _render(
+    dst: Path, release: TemplateRelease, *, data: dict[str, Any], interactive: bool
+) -> dict[str, Any]:
     from copier import run_copy
     from copier.errors import CopierError
 
-    release = current_release()
     try:
         worker = run_copy(
             src_path=str(release.snapshot),
@@ -167,42 +308,23 @@ def _render(dst: Path, *, data: dict[str, Any], interactive: bool) -> dict[str, 
             defaults=not interactive,
             quiet=True,
         )
-    except KeyboardInterrupt:
-        raise
     except CopierError as error:
         raise TemplateError(f"Copier could not render the project: {error}") from error
-    _record_release(dst / ANSWERS_FILE, release)
+    # Rendered from the snapshot, recorded as from the repository's tag of the same files:
+    # byte for byte what a render from the repository gives, and what `add` needs.
+    record_source(dst / ANSWERS_FILE, release.src_path, release.ref)
     return {key: value for key, value in worker.answers.combined.items() if not key.startswith("_")}
 
 
-def _record_release(answers_file: Path, release: TemplateRelease) -> None:
-    """Name the tagged repository as the source, as Copier would have had it rendered from it.
-
-    The snapshot holds the same files as that tag, so the project is byte for byte what a
-    render from the repository gives; only the recorded source differs, and `add` needs it.
-    """
-    import yaml
-
-    source = yaml.safe_dump(
-        {"_commit": release.ref, "_src_path": release.src_path},
-        allow_unicode=True,
-        default_flow_style=False,
-    )
-    lines = answers_file.read_text().splitlines(keepends=True)
-    recorded = [source if line.startswith("_src_path:") else line for line in lines]
-    if recorded == lines:
-        raise TemplateError(f"{answers_file.name} does not record the template source.")
-    answers_file.write_text("".join(recorded))
-
-
 def _require_clean_work_tree(project: Path) -> None:
+    require_git()
     if not is_work_tree(project):
         raise NotAProjectError(
-            f"{project} is not a git repository; `neodyme add` merges through git.",
+            f"{project} is not a git repository; neodyme merges through git.",
             hint="Put it under git first: git init && git add -A && git commit -m 'Initial commit'",
         )
     try:
-        dirty = changed_paths(project)
+        dirty = changed_paths(project, under=project)
     except GitError as error:
         raise DirtyWorkingTreeError(str(error)) from error
     if dirty:
@@ -214,14 +336,47 @@ def _require_clean_work_tree(project: Path) -> None:
         )
 
 
-def _has_conflict_markers(path: Path) -> bool:
-    if not path.is_file():
-        return False
+@contextmanager
+def _merge_faults(action: str, project: Path) -> Iterator[None]:
+    """A merge that fails leaves the project as it was: every error says so, and names a
+    full disk when that is the likely cause (git often reports only the consequence)."""
+    unchanged = "The project is unchanged."
     try:
-        text = path.read_text()
-    except UnicodeDecodeError:
-        return False
-    return any(line.startswith(_CONFLICT_MARKER) for line in text.splitlines())
+        with _environment_faults(action, outcome=unchanged):
+            yield
+    except NeodymeError as error:
+        free = shutil.disk_usage(project).free
+        if free < _LOW_DISK_SPACE and "space" not in error.message:
+            error.message += (
+                f" The disk holding the project is nearly full ({free // 1024} KiB free)."
+            )
+            error.hint = "Free some disk space there, then retry."
+        if unchanged not in error.message:
+            error.message = f"{error.message.rstrip()} {unchanged}"
+        raise
 
 
-__all__ = ["AddedModule", "CreatedProject", "add_module", "create_project", "read_answers"]
+@contextmanager
+def _environment_faults(doing: str, *, outcome: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        raise EnvironmentFaultError.from_os_error(error, doing=doing, outcome=outcome) from error
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)  # reading it means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+__all__ = [
+    "CheckReport",
+    "CreatedProject",
+    "MergeReport",
+    "add_module",
+    "check_project",
+    "create_project",
+    "read_answers",
+    "update_project",
+]

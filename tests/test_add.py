@@ -3,6 +3,7 @@ copy, commit, edit, add, then assert exact contents, markers, refusals, equivale
 
 import shutil
 from collections.abc import Callable
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import copier
@@ -70,20 +71,43 @@ def test_add_keeps_user_edits(cli: Cli, project: Path) -> None:
     assert "auth" in result.output
 
 
-def test_conflicting_edit_leaves_markers_lists_files_and_exits_1(cli: Cli, project: Path) -> None:
-    example = project / ".env.example"
-    lines = example.read_text().splitlines(keepends=True)
-    example.write_text("".join(lines) + "# the team's own settings\nFEATURE_FLAG=on\n")
+def edit_a_line_the_module_changes(project: Path, with_module: Path) -> Path:
+    """Rewrite, in `project`, the first line of a shared file that the module changes too
+    (compared with `with_module`, the same project generated with it): a true conflict,
+    whatever the template's contents."""
+    for theirs_path in sorted(with_module.rglob("*")):
+        relative = theirs_path.relative_to(with_module)
+        ours_path = project / relative
+        if relative.parts[0] == ".git" or relative.name in (".copier-answers.yml", ".env"):
+            continue
+        if not (theirs_path.is_file() and ours_path.is_file()):
+            continue
+        ours = ours_path.read_text().splitlines(keepends=True)
+        theirs = theirs_path.read_text().splitlines(keepends=True)
+        for tag, start, _end, _, _ in SequenceMatcher(None, ours, theirs).get_opcodes():
+            if tag != "equal":
+                ours[min(start, len(ours) - 1)] = "# the team's own line\n"
+                ours_path.write_text("".join(ours))
+                return relative
+    raise AssertionError("the module changes no shared file")
+
+
+def test_conflicting_edit_leaves_markers_lists_files_and_exits_1(cli: Cli, tmp_path: Path) -> None:
+    assert cli("new", "demo", "--yes", "--auth", "--path", "with", cwd=tmp_path).exit_code == 0
+    assert cli("new", "demo", "--yes", "--path", "demo", cwd=tmp_path).exit_code == 0
+    project = tmp_path / "demo"
+    conflicted = edit_a_line_the_module_changes(project, tmp_path / "with")
     commit(project)
 
     result = cli("add", "auth", "--path", str(project))
 
     assert result.exit_code == 1
-    assert ".env.example" in result.output
+    assert str(conflicted) in result.output and "conflict" in result.output.lower()
     assert "git add -A && git commit" in result.output
-    text = example.read_text()
+    assert "src/demo/core/security.py" in result.output  # the clean changes are listed too
+    text = (project / conflicted).read_text()
     assert "<<<<<<< " in text and ">>>>>>> " in text
-    assert "FEATURE_FLAG=on" in text and "SECRET_KEY" in text
+    assert "# the team's own line" in text
 
 
 def test_dirty_tree_is_refused_and_untouched(cli: Cli, project: Path) -> None:
@@ -118,6 +142,14 @@ def test_unknown_module_is_refused(cli: Cli, project: Path) -> None:
 
     assert result.exit_code == 2
     assert "auth, docker, monitoring" in result.output
+    assert "Did you mean" not in result.output
+
+
+def test_a_misspelt_module_gets_a_suggestion(cli: Cli, project: Path) -> None:
+    result = cli("add", "auht", "--path", str(project))
+
+    assert result.exit_code == 2
+    assert "Did you mean 'auth'?" in result.output
 
 
 def test_module_already_present_changes_nothing(cli: Cli, tmp_path: Path) -> None:

@@ -26,6 +26,9 @@ def test_valid_names_give_their_slug(name: str, package: str) -> None:
         ("", "empty", "my-app"),
         ("-app", "not a valid project name", "neodyme new app"),
         ("a" * 41, "up to 40", "shorter name"),
+        ("café", "not a valid project name", "neodyme new cafe"),
+        ("Straße-API", "not a valid project name", "neodyme new strasse-api"),
+        ("Ærø", "not a valid project name", "neodyme new aero"),
     ],
 )
 def test_bad_names_say_why_and_suggest_a_fix(name: str, reason: str, suggestion: str) -> None:

@@ -146,9 +146,22 @@ def test_without_a_terminal_it_never_waits_for_input(tmp_path: Path) -> None:
     assert (tmp_path / "demo" / "pyproject.toml").is_file()
 
 
+def test_description_option_is_the_whole_description(cli: Cli, tmp_path: Path) -> None:
+    result = cli("new", "demo", "--yes", "--no-git", "--description", "Orders and invoices",
+                 cwd=tmp_path)  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    answers = yaml.safe_load((tmp_path / "demo" / ".copier-answers.yml").read_text())
+    assert answers["description"] == "Orders and invoices"
+    assert (
+        'description = "Orders and invoices"' in (tmp_path / "demo" / "pyproject.toml").read_text()
+    )
+
+
 def test_version_and_help(cli: Cli) -> None:
     version = cli("--version")
     assert version.exit_code == 0 and version.output.startswith("neodyme 0.")
-    for args in (["--help"], ["new", "--help"], ["add", "--help"]):
+    for args in (["--help"], ["new", "--help"], ["add", "--help"], ["update", "--help"],
+                 ["check", "--help"]):  # fmt: skip
         result = cli(*args)
         assert result.exit_code == 0 and "Usage:" in result.output

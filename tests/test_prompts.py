@@ -69,3 +69,16 @@ def test_yes_asks_nothing_on_a_terminal(tmp_path: Path) -> None:
 
     assert terminal.exit_code() == 0
     assert b"Database" not in terminal.screen
+
+
+def test_a_typed_description_is_the_whole_description(tmp_path: Path) -> None:
+    """The default shows as a placeholder: what is typed replaces it, never extends it."""
+    terminal = Terminal([*NEODYME, "new", "demo", "--no-git", "--database", "sqlite",
+                         "--no-auth", "--no-docker", "--no-monitoring"], tmp_path)  # fmt: skip
+    terminal.wait_for(b"says what")
+    terminal.type(b"Orders and invoices", ENTER)
+    terminal.wait_for(b"Next:")
+
+    assert terminal.exit_code() == 0
+    answers = yaml.safe_load((tmp_path / "demo" / ".copier-answers.yml").read_text())
+    assert answers["description"] == "Orders and invoices"

@@ -16,7 +16,6 @@ import pytest
 import uv
 
 from neodyme_cli.modules import DATABASES, MODULES
-from neodyme_cli.template_source import bundled_template_dir
 
 MODULE_SETS = [
     combo for size in range(len(MODULES) + 1) for combo in itertools.combinations(MODULES, size)
@@ -29,10 +28,11 @@ def variant_id(variant: tuple[str, tuple[str, ...]]) -> str:
     return "-".join([database, *modules]) if modules else f"{database}-core"
 
 
-def render(copie: Any, database: str, modules: tuple[str, ...]) -> Path:
+def render(copie: Any, template: Path, database: str, modules: tuple[str, ...]) -> Path:
+    """Render from the suite's snapshot of copier.yml and template/, never the repository."""
     answers: dict[str, str | bool] = {"project_name": "demo-app", "database": database}
     answers |= {module: module in modules for module in MODULES}
-    result = copie.copy(extra_answers=answers, template_dir=bundled_template_dir())
+    result = copie.copy(extra_answers=answers, template_dir=template)
     assert result.exit_code == 0, result.exception
     assert result.project_dir is not None
     return Path(result.project_dir)
@@ -78,12 +78,13 @@ def project_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str
 @pytest.mark.parametrize(("database", "modules"), VARIANTS, ids=map(variant_id, VARIANTS))
 def test_variant_passes_its_own_checks(
     copie: Any,
+    template_snapshot: Path,
     request: pytest.FixtureRequest,
     project_env: dict[str, str],
     database: str,
     modules: tuple[str, ...],
 ) -> None:
-    project = render(copie, database, modules)
+    project = render(copie, template_snapshot, database, modules)
     env = dict(project_env)
     if database == "postgresql":
         url = request.getfixturevalue("postgres_database")

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from neodyme_cli import __version__
-from neodyme_cli.cli import add, new
+from neodyme_cli.cli import add, check, new, update
 
 app = typer.Typer(
     name="neodyme",
@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 app.command()(new.new)
 app.command()(add.add)
+app.command()(update.update)
+app.command()(check.check)
 
 
 def _print_version(value: bool) -> None:
@@ -39,5 +41,8 @@ def root(
     ctx.obj = {"debug": debug}
 
 
-def main() -> None:
+def run() -> None:
     app(prog_name="neodyme")
+
+
+main = run  # the entry point of neodyme 0.1.0 installs; new ones use neodyme_cli.__main__:main

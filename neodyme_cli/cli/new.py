@@ -37,6 +37,10 @@ def new(
         bool | None,
         typer.Option("--monitoring/--no-monitoring", help="Probes, /metrics, JSON logs."),
     ] = None,
+    description: Annotated[
+        str | None,
+        typer.Option("--description", metavar="TEXT", help="One line that says what it does."),
+    ] = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Ask nothing: defaults for what is not given.")
     ] = False,
@@ -49,11 +53,10 @@ def new(
     Questions not answered by options are asked on a terminal; with --yes, or
     without a terminal, they take their defaults.
     """
-    from neodyme_cli.project import create_project
-
     given: dict[str, Any] = {
         key: value
         for key, value in {
+            "description": description,
             "database": database.value if database else None,
             "auth": auth,
             "docker": docker,
@@ -63,6 +66,8 @@ def new(
     }
     interactive = not yes and sys.stdin.isatty() and sys.stdout.isatty()
     with reporting(ctx):
+        from neodyme_cli.project import create_project
+
         project = create_project(
             name=name, destination=path, answers=given, interactive=interactive, git=not no_git
         )
