@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 import urllib.parse
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -425,11 +426,14 @@ class LiveProject:
                 yield database.url()
 
     def settings(self, database_url: str, **overrides: str) -> dict[str, str]:
-        """A server's settings: its database, the first superuser, then OVERRIDES."""
+        """A server's settings: its database, the first superuser, counts in Redis of its own
+        (a fresh database gives out the ids of an earlier run's users again), then OVERRIDES.
+        """
         return {
             "DATABASE_URL": database_url,
             "FIRST_SUPERUSER_EMAIL": SUPERUSER_EMAIL,
             "FIRST_SUPERUSER_PASSWORD": SUPERUSER_PASSWORD,
+            "REDIS_KEY_PREFIX": f"neodyme-test-{uuid.uuid4().hex}",
         } | overrides
 
     def start(self, database_url: str, **overrides: str) -> Server:
