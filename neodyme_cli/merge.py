@@ -104,6 +104,49 @@ def merge_template(
     return plan.report
 
 
+def write_files(
+    project: Path,
+    *,
+    action: str,
+    files: Mapping[PurePosixPath, str],
+    version: str,
+    warnings: tuple[str, ...] = (),
+) -> MergeReport:
+    """Write whole files into `project`, a clean git work tree, all of them or none.
+
+    They are staged in the scratch folder first (a full disk fails there, with the project
+    untouched), then renamed in as a merge's are, with Ctrl-C held back.
+    """
+    top = Path(run_git("rev-parse", "--show-toplevel", cwd=project).strip())
+    subdir = PurePosixPath(project.resolve().relative_to(top.resolve()).as_posix())
+    changes = [
+        FileChange(path, "modified" if (project / path).exists() else "added") for path in files
+    ]
+    report = MergeReport(
+        project=project,
+        action=action,
+        from_version=version,
+        to_version=version,
+        changes=tuple(changes),
+        warnings=warnings,
+    )
+    with _scratch(top) as scratch:
+        for path, content in files.items():
+            staged = scratch / "tree" / subdir / path
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            staged.write_text(content)
+            if (project / path).exists():
+                shutil.copymode(project / path, staged)
+        moves = [(subdir / change.path, change.kind) for change in changes]
+        plan = _Plan(moves=moves, env_file=project / ".env", staged_env=None, report=report)
+        with _deferred_interrupts() as interrupts:
+            _move_in(plan, project_top=top, tree_top=scratch / "tree", backup=scratch / "backup")
+            _remove_scratch(scratch, top)
+    if interrupts:
+        raise InterruptedAfterMerge(report)
+    return report
+
+
 def render(version: TemplateVersion, answers: Mapping[str, Any], destination: Path) -> Path:
     """Render one template version with a project's answers into `destination`."""
     from copier import run_copy

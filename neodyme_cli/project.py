@@ -8,7 +8,7 @@ import difflib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -45,6 +45,7 @@ from neodyme_cli.merge import (
     merge_template,
     record_source,
     render,
+    write_files,
 )
 from neodyme_cli.modules import MODULES
 from neodyme_cli.names import validate_project_name
@@ -159,6 +160,39 @@ def add_module(*, module: str, project_dir: Path | None = None) -> MergeReport:
     with _merge_faults(action, project):
         return merge_template(
             project, action=action, data={module: True}, answers=answers, base=base, target=base
+        )
+
+
+def add_resource(
+    *, spec: Sequence[str], owned: bool = False, project_dir: Path | None = None
+) -> MergeReport:
+    """Write a resource's whole slice into a project: `spec` is its name, then its fields.
+
+    Model, repository, service, routes, migration, tests and README section (see
+    neodyme_cli/resources); a bad spec is refused before anything is read or written.
+    """
+    from neodyme_cli.resources import parse_resource, plan_resource
+    from neodyme_cli.resources.errors import InvalidResourceError
+
+    if not spec:
+        raise InvalidResourceError(
+            "Name the resource and give its fields.",
+            hint="E.g. `neodyme add resource post title:str:200 body:text`.",
+        )
+    name, *fields = spec
+    resource = parse_resource(name, fields, owned=owned)
+    project = (project_dir or Path.cwd()).absolute()
+    answers = read_answers(project)
+    _require_clean_work_tree(project)
+    plan = plan_resource(project, resource, answers=answers)
+    action = f"add resource {resource.names.singular}"
+    with _merge_faults(action, project):
+        return write_files(
+            project,
+            action=action,
+            files=plan.files,
+            version=str(answers["_commit"]),
+            warnings=tuple(plan.warnings),
         )
 
 
