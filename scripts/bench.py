@@ -41,6 +41,15 @@ def median_of(runs: int, measure: Callable[[int], float]) -> float:
     return statistics.median(measure(i) for i in range(runs))
 
 
+def timed_resource(neodyme: str, project: Path, name: str) -> float:
+    """`neodyme add resource NAME ...` in PROJECT, then a commit so that the next one may run."""
+    fields = ["label:str:80", "count:int=0", "active:bool=true", "owner:ref:users"]
+    elapsed = timed([neodyme, "add", "resource", name, *fields], project)
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    subprocess.run(["git", "commit", "-qm", f"Add {name}"], cwd=project, check=True)
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
@@ -66,6 +75,11 @@ def main() -> None:
                 work,
             ),
         )  # fmt: skip
+        # Each run adds a resource of its own name to app1, committed in between.
+        resource_time = median_of(
+            runs,
+            lambda i: timed_resource(neodyme, work / "app1", f"gadget{i + 2}"),
+        )
         project = work / "app1"
         uv_bin = uv.find_uv_bin()
         sync_time = timed([uv_bin, "sync", "--python", "python3"], project, env)
@@ -88,6 +102,12 @@ def main() -> None:
             new_no_git / bare <= 1.25,
         ),
         ("new (with git) / bare copier", f"{new_time / bare:.2f}", "", None),
+        (
+            "neodyme add resource (4 fields)",
+            f"{resource_time:.3f} s",
+            "<= 2.0 s",
+            resource_time <= 2.0,
+        ),
         ("generated: uv sync (warm cache)", f"{sync_time:.2f} s", "", None),
         ("generated: uv run pytest", f"{suite:.2f} s", "", None),
         *image_rows,
