@@ -95,24 +95,10 @@ def service_unavailable(reason: str) -> None:
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database on the local server; yields its asyncpg URL, then drops it."""
-    psycopg = pytest.importorskip("psycopg")
-    name = f"neodyme_test_{os.getpid()}_{os.urandom(4).hex()}"
-    for user in ("postgres", "root"):
-        try:
-            admin = psycopg.connect(
-                host=POSTGRES_HOST, user=user, dbname="postgres", autocommit=True, connect_timeout=5
-            )
-            break
-        except psycopg.OperationalError as error:
-            last_error = error
-    else:
-        service_unavailable(f"PostgreSQL on {POSTGRES_HOST}:5432 does not answer: {last_error}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql+asyncpg://{user}@{POSTGRES_HOST}:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    from tests.live import fresh_postgres_database  # tests.live imports this module
+
+    with fresh_postgres_database() as database:
+        yield database.url()
 
 
 @pytest.fixture

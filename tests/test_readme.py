@@ -29,7 +29,8 @@ def test_the_suite_renders_a_plain_snapshot_of_the_template(
 def test_the_readmes_commands_work_in_a_fresh_clone(neodyme_source: Path, tmp_path: Path) -> None:
     clone = tmp_path / "neodyme"
     git("clone", "--quiet", str(neodyme_source), str(clone), cwd=tmp_path)
-    setup, tests = re.findall(r"```bash\n(.+?)\n```", (clone / "README.md").read_text(), re.DOTALL)
+    start = (clone / "README.md").read_text().split("## Start\n", 1)[1].split("\n## ", 1)[0]
+    setup, tests = re.findall(r"```bash\n(.+?)\n```", start, re.DOTALL)
     home = tmp_path / "home"
     home.mkdir()
     (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")

@@ -337,3 +337,46 @@ def test_a_newer_neodyme_with_an_empty_data_folder_grows_and_updates_old_project
     expected = project_files(tmp_path / "fresh")
     files.pop("uv.lock")
     assert without_revision_parents(files) == without_revision_parents(expected)
+
+
+@pytest.mark.xdist_group("wheels")
+def test_resources_survive_an_update_and_its_migration_goes_after_theirs(
+    head_wheel: Path, next_release_wheel: tuple[Path, str], tmp_path: Path
+) -> None:
+    newer_wheel, _ = next_release_wheel
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
+    env = {**os.environ, "HOME": str(home), **OFFLINE}
+
+    def neodyme(executable: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(executable), *args], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=300,
+                              stdin=subprocess.DEVNULL)  # fmt: skip
+
+    project = tmp_path / "demo"
+    first = install_wheel(head_wheel, tmp_path / "venv-first")
+    created = subprocess.run([str(first), "new", "demo", "--yes", "--auth"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    added = neodyme(first, "add", "resource", "gadget", "label:str:80", "maker:ref:users")
+    assert added.returncode == 0, added.stdout + added.stderr
+    commit(project, "Gadgets")
+    (resource_head,) = heads(project)
+    resource_files = {
+        path: content for path, content in project_files(project).items() if "gadget" in path
+    }
+    second = install_wheel(newer_wheel, tmp_path / "venv-second")
+
+    updated = neodyme(second, "update")
+
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    files = project_files(project)
+    assert conflict_markers(files) == []
+    assert {path: files[path] for path in resource_files} == resource_files
+    assert b"include_router(gadgets.router)" in files["src/demo/routes/__init__.py"]
+    assert heads(project) == ["0099"]
+    nickname_revision = files["alembic/versions/0099_add_user_nicknames.py"]
+    assert f'down_revision: str | Sequence[str] | None = "{resource_head}"'.encode() in (
+        nickname_revision
+    )

@@ -6,6 +6,7 @@ is said in one line on stderr, with what to do about it, and the exit status is 
 """
 
 import sys
+import threading
 from pathlib import Path
 from typing import NoReturn
 
@@ -33,6 +34,9 @@ def main() -> None:
         problem = describe_database_error(error, settings.database_url)
         if problem is None:
             raise  # not the database's fault: a bug, whose traceback is worth reading
+        # A driver's thread that the failed connection leaves behind may fail too, as the
+        # process ends: its traceback would only bury the one line that says what to do.
+        threading.excepthook = lambda _args: None
         fail(problem)
     from .main import app
 
