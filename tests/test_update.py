@@ -380,3 +380,34 @@ def test_resources_survive_an_update_and_its_migration_goes_after_theirs(
     assert f'down_revision: str | Sequence[str] | None = "{resource_head}"'.encode() in (
         nickname_revision
     )
+
+
+def test_a_0_1_0_auth_project_with_rows_reaches_the_new_schema_through_update(
+    cli: Cli, tmp_path: Path, made_by_0_1_0: Callable[..., Path]
+) -> None:
+    project = made_by_0_1_0(tmp_path / "demo", "--auth")
+    tools = project_env(SECRET_KEY="a-secret-key-for-the-tests-only-long-enough-for-hmac")
+    uv_run(project, "sync", env=tools)
+    uv_run(project, "run", "--no-sync", "alembic", "upgrade", "head", env=tools)
+    emails = ["Ada@Example.com", "grace@example.com", "GRACE@example.com"]
+    with sqlite3.connect(project / "demo.db") as connection:
+        for number, email in enumerate(emails):
+            connection.execute(
+                "INSERT INTO users (email, full_name, is_active, hashed_password, is_superuser,"
+                " created_at, updated_at) VALUES (?, ?, 1, 'x', 0, ?, ?)",
+                (email, f"User {number}", "2026-01-01 00:00:00", "2026-01-01 00:00:00"),
+            )
+    commit(project, "Lock the dependencies")  # uv.lock
+
+    updated = cli("update", "--path", str(project))
+
+    assert updated.exit_code == 0, updated.output
+    uv_run(project, "sync", env=tools)
+    uv_run(project, "run", "--no-sync", "alembic", "upgrade", "head", env=tools)
+    uv_run(project, "run", "--no-sync", "alembic", "check", env=tools)
+    with sqlite3.connect(project / "demo.db") as connection:
+        rows = connection.execute("SELECT email, token_version FROM users ORDER BY id").fetchall()
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    # Every row is kept; GRACE@ keeps its spelling, as grace@ holds the address in lower case.
+    assert rows == [("ada@example.com", 0), ("grace@example.com", 0), ("GRACE@example.com", 0)]
+    assert "auth_sessions" in tables
