@@ -92,8 +92,7 @@ def merge_template(
     """Merge the template change from `base` to `target` into `project`, a clean git work tree
     whose `answers` are changed by `data`. Raises `InterruptedAfterMerge` when a Ctrl-C came
     during the move-in, after completing it."""
-    top = Path(run_git("rev-parse", "--show-toplevel", cwd=project).strip())
-    subdir = PurePosixPath(project.resolve().relative_to(top.resolve()).as_posix())
+    top, subdir = _repository_top(project)
     with _scratch(top) as scratch:
         plan = _merge_in_scratch(project, top, subdir, scratch, action, data, answers, base, target)
         with _deferred_interrupts() as interrupts:
@@ -117,8 +116,7 @@ def write_files(
     They are staged in the scratch folder first (a full disk fails there, with the project
     untouched), then renamed in as a merge's are, with Ctrl-C held back.
     """
-    top = Path(run_git("rev-parse", "--show-toplevel", cwd=project).strip())
-    subdir = PurePosixPath(project.resolve().relative_to(top.resolve()).as_posix())
+    top, subdir = _repository_top(project)
     changes = [
         FileChange(path, "modified" if (project / path).exists() else "added") for path in files
     ]
@@ -161,6 +159,12 @@ def render(version: TemplateVersion, answers: Mapping[str, Any], destination: Pa
             f"Copier could not render template {version.recorded}: {error}"
         ) from error
     return destination
+
+
+def _repository_top(project: Path) -> tuple[Path, PurePosixPath]:
+    """The top of the project's git repository, and the project's folder relative to it."""
+    top = Path(run_git("rev-parse", "--show-toplevel", cwd=project).strip())
+    return top, PurePosixPath(project.resolve().relative_to(top.resolve()).as_posix())
 
 
 def has_conflict_markers(path: Path) -> bool:

@@ -278,19 +278,33 @@ def insert_users(database: Path, count: int) -> None:
             connection.execute(f"INSERT INTO users ({names}) VALUES ({marks})", values)
 
 
+def offline_home(parent: Path) -> Path:
+    """A home folder of its own (so an empty neodyme data folder) with a git identity."""
+    home = parent / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
+    return home
+
+
+def run_offline(
+    executable: Path, *args: str, cwd: Path, home: Path
+) -> subprocess.CompletedProcess[str]:
+    """An installed neodyme, run with that home and no network."""
+    return subprocess.run(
+        [str(executable), *args], cwd=cwd, env={**os.environ, "HOME": str(home), **OFFLINE},
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 @pytest.mark.xdist_group("wheels")
 def test_a_newer_neodyme_with_an_empty_data_folder_grows_and_updates_old_projects(
     head_wheel: Path, next_release_wheel: tuple[Path, str], tmp_path: Path
 ) -> None:
     newer_wheel, newer = next_release_wheel
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
-    env = {**os.environ, "HOME": str(home), **OFFLINE}
+    home = offline_home(tmp_path)
 
     def neodyme(executable: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(executable), *args], cwd=cwd, env=env, capture_output=True,
-                              text=True, timeout=300, stdin=subprocess.DEVNULL)  # fmt: skip
+        return run_offline(executable, *args, cwd=cwd, home=home)
 
     first = install_wheel(head_wheel, tmp_path / "venv-first")
     assert neodyme(first, "new", "demo", "--yes", cwd=tmp_path).returncode == 0
@@ -344,20 +358,14 @@ def test_resources_survive_an_update_and_its_migration_goes_after_theirs(
     head_wheel: Path, next_release_wheel: tuple[Path, str], tmp_path: Path
 ) -> None:
     newer_wheel, _ = next_release_wheel
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
-    env = {**os.environ, "HOME": str(home), **OFFLINE}
+    home = offline_home(tmp_path)
+    project = tmp_path / "demo"
 
     def neodyme(executable: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(executable), *args], cwd=project, env=env,
-                              capture_output=True, text=True, timeout=300,
-                              stdin=subprocess.DEVNULL)  # fmt: skip
+        return run_offline(executable, *args, cwd=project, home=home)
 
-    project = tmp_path / "demo"
     first = install_wheel(head_wheel, tmp_path / "venv-first")
-    created = subprocess.run([str(first), "new", "demo", "--yes", "--auth"], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=300)  # fmt: skip
+    created = run_offline(first, "new", "demo", "--yes", "--auth", cwd=tmp_path, home=home)
     assert created.returncode == 0, created.stderr
     added = neodyme(first, "add", "resource", "gadget", "label:str:80", "maker:ref:users")
     assert added.returncode == 0, added.stdout + added.stderr
