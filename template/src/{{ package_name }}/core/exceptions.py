@@ -127,7 +127,8 @@ def database_error_as_app_error(error: Exception) -> AppError | None:
         isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
     ):
         return ServiceUnavailableError(DATABASE_UNAVAILABLE)
-    if isinstance(error, sa_exc.DBAPIError) and _is_unavailable(error.orig):
+    # The driver's error: wrapped by SQLAlchemy, or as it is (core/database.py's fetch_first_row).
+    if _is_unavailable(error.orig if isinstance(error, sa_exc.DBAPIError) else error):
         return ServiceUnavailableError(DATABASE_UNAVAILABLE)
     if isinstance(error, ConnectionError | TimeoutError):  # raised by the driver itself
         return ServiceUnavailableError(DATABASE_UNAVAILABLE)
@@ -243,7 +244,7 @@ class UnhandledErrorMiddleware:
                     scope["path"],
                     app_error.status_code,
                     type(error).__name__,
-                    getattr(getattr(error, "orig", None), "sqlstate", None) or "-",
+                    getattr(getattr(error, "orig", error), "sqlstate", None) or "-",
                 )
                 response = app_error_response(app_error)
             await response(scope, receive, send)
