@@ -1,8 +1,10 @@
 """What every response shares: the request id; and the app's own endpoints."""
 
+import gc
 import re
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 
 
@@ -11,6 +13,15 @@ async def test_health(client: AsyncClient) -> None:
 
     assert response.status_code == 200
     assert response.json() == {"status": "healthy"}
+
+
+async def test_start_up_leaves_what_it_made_out_of_garbage_collection(app: FastAPI) -> None:
+    gc.unfreeze()  # whatever an earlier test's start-up froze
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 async def test_openapi_schema_builds(client: AsyncClient) -> None:
