@@ -12,6 +12,9 @@ EXIT_INTERRUPTED = 130
 
 def main() -> None:
     try:
+        from neodyme_cli.errors import keep_swallowed_interrupts
+
+        keep_swallowed_interrupts()
         from neodyme_cli.cli import run
 
         run()

@@ -7,6 +7,7 @@ to stop a merge that was being moved into the project.
 """
 
 import errno
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -108,3 +109,29 @@ class InterruptedAfterMerge(KeyboardInterrupt):
     def __init__(self, report: "MergeReport") -> None:
         super().__init__("interrupted after the merge was complete")
         self.report = report
+
+
+# A Ctrl-C lands wherever Python is. Inside a finalizer (`__del__`, such as a subprocess
+# wrapper's), Python cannot raise it: it prints "Exception ignored" and carries on.
+_swallowed_interrupts: list[KeyboardInterrupt] = []
+
+
+def keep_swallowed_interrupts() -> None:
+    """Keep, instead of printing, a Ctrl-C that Python could not raise; the library raises it
+    again before its next step that cannot be undone (`raise_swallowed_interrupt`)."""
+    print_unraisable = sys.unraisablehook
+
+    def keep(unraisable: "sys.UnraisableHookArgs") -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            _swallowed_interrupts.append(unraisable.exc_value)
+        else:
+            print_unraisable(unraisable)
+
+    sys.unraisablehook = keep
+
+
+def raise_swallowed_interrupt() -> None:
+    """Before a step that cannot be undone: a Ctrl-C that came earlier stops it now."""
+    if _swallowed_interrupts:
+        _swallowed_interrupts.clear()
+        raise KeyboardInterrupt

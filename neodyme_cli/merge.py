@@ -27,7 +27,12 @@ from types import FrameType
 from typing import Any, Literal
 
 from neodyme_cli.envfile import settings_added, with_settings
-from neodyme_cli.errors import GitError, InterruptedAfterMerge, TemplateError
+from neodyme_cli.errors import (
+    GitError,
+    InterruptedAfterMerge,
+    TemplateError,
+    raise_swallowed_interrupt,
+)
 from neodyme_cli.git import NEODYME_COMMIT_OPTIONS, commit_all, run_git
 from neodyme_cli.migrations import VERSIONS_DIR, Reparented, reparent_added_revisions
 from neodyme_cli.template_source import (
@@ -95,6 +100,7 @@ def merge_template(
     top, subdir = _repository_top(project)
     with _scratch(top) as scratch:
         plan = _merge_in_scratch(project, top, subdir, scratch, action, data, answers, base, target)
+        raise_swallowed_interrupt()
         with _deferred_interrupts() as interrupts:
             _move_in(plan, project_top=top, tree_top=scratch / "tree", backup=scratch / "backup")
             _remove_scratch(scratch, top)
@@ -137,6 +143,7 @@ def write_files(
                 shutil.copymode(project / path, staged)
         moves = [(subdir / change.path, change.kind) for change in changes]
         plan = _Plan(moves=moves, env_file=project / ".env", staged_env=None, report=report)
+        raise_swallowed_interrupt()
         with _deferred_interrupts() as interrupts:
             _move_in(plan, project_top=top, tree_top=scratch / "tree", backup=scratch / "backup")
             _remove_scratch(scratch, top)

@@ -29,6 +29,7 @@ from neodyme_cli.errors import (
     ProjectNewerError,
     TemplateError,
     UnknownModuleError,
+    raise_swallowed_interrupt,
 )
 from neodyme_cli.git import (
     changed_paths,
@@ -129,6 +130,7 @@ def create_project(
             if git:
                 run_git("init", "--quiet", cwd=staging)
                 commit_all(staging, f"Create {name} with neodyme {__version__}")
+            raise_swallowed_interrupt()
             if target.exists():
                 target.rmdir()  # it was empty: checked above
             staging.rename(target)

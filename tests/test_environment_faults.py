@@ -252,6 +252,32 @@ def test_ctrl_c_while_the_cli_loads_is_one_line_and_130(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_ctrl_c_that_lands_in_a_finalizer_still_stops_new(tmp_path: Path) -> None:
+    """Deterministic: Python cannot raise a Ctrl-C that lands in a `__del__` (copier's
+    subprocess wrappers have them); it prints it and carries on, unless neodyme keeps it."""
+    interrupt_in_a_finalizer = (
+        "import sys\n"
+        "from neodyme_cli import project\n"
+        "class Finalizer:\n"
+        "    def __del__(self):\n"
+        "        raise KeyboardInterrupt\n"
+        "render = project._render\n"
+        "def render_after_a_ctrl_c(*args, **kwargs):\n"
+        "    Finalizer()  # gone at once: its __del__ runs here\n"
+        "    return render(*args, **kwargs)\n"
+        "project._render = render_after_a_ctrl_c\n"
+        "from neodyme_cli.__main__ import main\n"
+        "sys.argv = ['neodyme', 'new', 'demo', '--yes']\n"
+        "main()\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", interrupt_in_a_finalizer], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    assert completed.returncode == 130, completed.stderr
+    assert completed.stderr == "interrupted: nothing was changed.\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("delay", [0.05, 0.2, 0.5])
 def test_ctrl_c_in_the_first_half_second_shows_no_traceback(tmp_path: Path, delay: float) -> None:
     process = subprocess.Popen([*NEODYME, "new", "demo", "--yes"], cwd=tmp_path, text=True,
