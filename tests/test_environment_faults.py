@@ -22,6 +22,7 @@ from typer.testing import Result
 
 from neodyme_cli import merge
 from neodyme_cli import project as project_module
+from neodyme_cli.errors import keep_swallowed_interrupts
 from tests.conftest import git
 from tests.projects import commit, project_files
 
@@ -229,6 +230,32 @@ def test_ctrl_c_after_the_merge_finishes_it_and_says_so(
     assert "SECRET_KEY=" in (scene.project / ".env").read_text()
     assert (scene.project / "src" / "demo" / "core" / "security.py").is_file()
     assert cli("add", "auth", "--path", str(scene.project)).output.count("already on") == 1
+
+
+class CtrlCInAFinalizer:
+    def __del__(self) -> None:
+        raise KeyboardInterrupt  # what a Ctrl-C that lands in a finalizer does
+
+
+def test_ctrl_c_that_lands_in_a_finalizer_during_a_merge_changes_nothing(
+    cli: Cli, scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)  # put back afterwards
+    keep_swallowed_interrupts()  # as the neodyme command does
+    real_merge = merge._merge_in_scratch
+
+    def ctrl_c_in_a_finalizer_then_merge(*args: object, **kwargs: object) -> object:
+        CtrlCInAFinalizer()  # gone at once: its __del__ runs here
+        return real_merge(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(merge, "_merge_in_scratch", ctrl_c_in_a_finalizer_then_merge)
+    before = state(scene)
+
+    result = cli("add", "auth", "--path", str(scene.project))
+
+    assert result.exit_code == 130, result.output
+    assert "nothing was changed" in result.output
+    assert state(scene) == before
 
 
 def test_ctrl_c_while_the_cli_loads_is_one_line_and_130(tmp_path: Path) -> None:
