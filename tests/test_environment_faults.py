@@ -258,46 +258,42 @@ def test_ctrl_c_that_lands_in_a_finalizer_during_a_merge_changes_nothing(
     assert state(scene) == before
 
 
-def test_ctrl_c_while_the_cli_loads_is_one_line_and_130(tmp_path: Path) -> None:
-    """Deterministic: the interrupt lands while Typer is being imported."""
-    interrupt_on_import = (
-        "import sys\n"
-        "class Interrupt:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'typer':\n"
-        "            raise KeyboardInterrupt\n"
-        "sys.meta_path.insert(0, Interrupt())\n"
+# Deterministic Ctrl-Cs, each set up by Python source run before `neodyme new demo --yes`.
+INTERRUPT_ON_IMPORT = """
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == "typer":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupt())
+"""
+# Python cannot raise a Ctrl-C that lands in a `__del__` (copier's subprocess wrappers have
+# them): it prints it and carries on, unless neodyme keeps it.
+INTERRUPT_IN_A_FINALIZER = """
+from neodyme_cli import project
+class Finalizer:
+    def __del__(self):
+        raise KeyboardInterrupt
+render = project._render
+def render_after_a_ctrl_c(*args, **kwargs):
+    Finalizer()  # gone at once: its __del__ runs here
+    return render(*args, **kwargs)
+project._render = render_after_a_ctrl_c
+"""
+
+
+@pytest.mark.parametrize(
+    "interrupt",
+    [INTERRUPT_ON_IMPORT, INTERRUPT_IN_A_FINALIZER],
+    ids=["while the CLI loads", "in a finalizer"],
+)
+def test_ctrl_c_is_one_line_and_130_and_leaves_nothing(tmp_path: Path, interrupt: str) -> None:
+    script = (
+        f"import sys\n{interrupt}\n"
         "from neodyme_cli.__main__ import main\n"
         "sys.argv = ['neodyme', 'new', 'demo', '--yes']\n"
         "main()\n"
     )
-    completed = subprocess.run([sys.executable, "-c", interrupt_on_import], cwd=tmp_path,
-                               capture_output=True, text=True, timeout=60)  # fmt: skip
-
-    assert completed.returncode == 130
-    assert completed.stderr == "interrupted: nothing was changed.\n"
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_ctrl_c_that_lands_in_a_finalizer_still_stops_new(tmp_path: Path) -> None:
-    """Deterministic: Python cannot raise a Ctrl-C that lands in a `__del__` (copier's
-    subprocess wrappers have them); it prints it and carries on, unless neodyme keeps it."""
-    interrupt_in_a_finalizer = (
-        "import sys\n"
-        "from neodyme_cli import project\n"
-        "class Finalizer:\n"
-        "    def __del__(self):\n"
-        "        raise KeyboardInterrupt\n"
-        "render = project._render\n"
-        "def render_after_a_ctrl_c(*args, **kwargs):\n"
-        "    Finalizer()  # gone at once: its __del__ runs here\n"
-        "    return render(*args, **kwargs)\n"
-        "project._render = render_after_a_ctrl_c\n"
-        "from neodyme_cli.__main__ import main\n"
-        "sys.argv = ['neodyme', 'new', 'demo', '--yes']\n"
-        "main()\n"
-    )
-    completed = subprocess.run([sys.executable, "-c", interrupt_in_a_finalizer], cwd=tmp_path,
+    completed = subprocess.run([sys.executable, "-c", script], cwd=tmp_path,
                                capture_output=True, text=True, timeout=60)  # fmt: skip
 
     assert completed.returncode == 130, completed.stderr
