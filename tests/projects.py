@@ -167,3 +167,17 @@ def run(project: Path, *command: str, env: dict[str, str], timeout: float = 900)
 
 def uv_run(project: Path, *command: str, env: dict[str, str]) -> str:
     return run(project, uv.find_uv_bin(), *command, env=env)
+
+
+def passes_its_checks(project: Path, env: dict[str, str], *, timeout: float = 900) -> None:
+    """Everything CI runs for the project, and its migrations up, checked and down. Every
+    test runs: services are real, nothing may skip. `timeout` bounds each command."""
+    uv_bin = uv.find_uv_bin()
+    run(project, uv_bin, "sync", "--python", "python3", env=env, timeout=timeout)
+    for tool in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
+        run(project, uv_bin, "run", "--no-sync", *tool, env=env, timeout=timeout)
+    tests = run(project, uv_bin, "run", "--no-sync", "pytest", "-p", "no:cacheprovider",
+                env=env, timeout=timeout)  # fmt: skip
+    assert " passed" in tests and " skipped" not in tests, tests
+    for migration in (("upgrade", "head"), ("check",), ("downgrade", "base")):
+        run(project, uv_bin, "run", "--no-sync", "alembic", *migration, env=env, timeout=timeout)

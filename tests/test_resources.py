@@ -6,7 +6,6 @@ The plan is applied here by writing its files and committing them, as the CLI wi
 the merge machinery.
 """
 
-import os
 import re
 import secrets
 import shutil
@@ -23,6 +22,7 @@ from neodyme_cli.resources import ResourcePlan, parse_resource, plan_resource
 from neodyme_cli.resources.project import read_project
 from neodyme_cli.resources.render import render_resource
 from tests.conftest import REPO, git
+from tests.projects import passes_its_checks, project_env, run
 
 TOOLS = Path(sys.executable).parent
 RUFF = str(TOOLS / "ruff")
@@ -271,32 +271,8 @@ def test_a_plan_writes_nothing(project: Path) -> None:
 # A project given resources passes its own checks
 
 
-def project_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTEST_"))}
-    return env | {"UV_PYTHON": "python3", "UV_NO_PROGRESS": "1"} | settings
-
-
-def run(project: Path, *command: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        command, cwd=project, env=env, capture_output=True, text=True, timeout=1200
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, f"`{' '.join(command)}` failed:\n{output}"
-    return output
-
-
-def passes_its_checks(project: Path, env: dict[str, str]) -> None:
-    """Everything CI runs for the project, and its migrations up, checked and down."""
-    import uv
-
-    uv_bin = uv.find_uv_bin()
-    run(project, uv_bin, "sync", "--python", "python3", env=env)
-    for tool in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
-        run(project, uv_bin, "run", "--no-sync", *tool, env=env)
-    tests = run(project, uv_bin, "run", "--no-sync", "pytest", "-p", "no:cacheprovider", env=env)
-    assert " passed" in tests and " skipped" not in tests, tests
-    for migration in (("upgrade", "head"), ("check",), ("downgrade", "base")):
-        run(project, uv_bin, "run", "--no-sync", "alembic", *migration, env=env)
+# A project with three or four resources more takes longer to check than a variant.
+CHECK_TIMEOUT = 1200
 
 
 @pytest.fixture(scope="module")
@@ -321,7 +297,7 @@ def test_sqlite_project_with_resources_passes_its_checks(
         TEST_REDIS_URL=redis_url,
         SECRET_KEY=secrets.token_urlsafe(48),
     )
-    passes_its_checks(project, env)
+    passes_its_checks(project, env, timeout=CHECK_TIMEOUT)
 
 
 @pytest.mark.variant
@@ -337,7 +313,7 @@ def test_postgresql_project_with_resources_passes_its_checks(
         TEST_REDIS_URL=redis_url,
         SECRET_KEY=secrets.token_urlsafe(48),
     )
-    passes_its_checks(project, env)
+    passes_its_checks(project, env, timeout=CHECK_TIMEOUT)
 
 
 @pytest.mark.variant
@@ -348,7 +324,7 @@ def test_project_without_auth_with_resources_passes_its_checks(
     for arguments in (GADGET, PART):
         add_resource(project, *arguments)
     env = project_env(DATABASE_URL=f"sqlite+aiosqlite:///{project / 'checks.db'}")
-    passes_its_checks(project, env)
+    passes_its_checks(project, env, timeout=CHECK_TIMEOUT)
 
 
 @pytest.mark.variant
@@ -361,7 +337,15 @@ def test_schemathesis_finds_nothing_wrong_in_the_resources(
     project = sqlite_project_with_resources
     import uv
 
-    run(project, uv.find_uv_bin(), "sync", "--python", "python3", env=project_env())
+    run(
+        project,
+        uv.find_uv_bin(),
+        "sync",
+        "--python",
+        "python3",
+        env=project_env(),
+        timeout=CHECK_TIMEOUT,
+    )
     settings = {
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}",
         "SECRET_KEY": secrets.token_urlsafe(48),

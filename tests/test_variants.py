@@ -5,17 +5,15 @@ its own environment (uv, shared cache, the machine's python) and must pass its o
 """
 
 import itertools
-import os
 import secrets
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uv
 
 from neodyme_cli.modules import DATABASES, MODULES
+from tests.projects import passes_its_checks, project_env, run
 
 MODULE_SETS = [
     combo for size in range(len(MODULES) + 1) for combo in itertools.combinations(MODULES, size)
@@ -38,40 +36,20 @@ def render(copie: Any, template: Path, database: str, modules: tuple[str, ...]) 
     return Path(result.project_dir)
 
 
-def check(project: Path, *command: str, env: dict[str, str]) -> str:
-    """Run a command in the project; on failure show its whole output."""
-    completed = subprocess.run(
-        command, cwd=project, env=env, capture_output=True, text=True, timeout=900
-    )
-    output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, f"`{' '.join(command)}` failed:\n{output}"
-    return output
-
-
 def check_statically(project: Path, modules: tuple[str, ...], *, env: dict[str, str]) -> None:
     """What a container engine or GitHub would reject, checked without either."""
     tools = Path(sys.executable).parent
     check_jsonschema = str(tools / "check-jsonschema")
     workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
     assert workflows, "the project has no GitHub workflow"
-    check(project, check_jsonschema, "--builtin-schema", "vendor.github-workflows",
-          *map(str, workflows), env=env)  # fmt: skip
+    run(project, check_jsonschema, "--builtin-schema", "vendor.github-workflows",
+        *map(str, workflows), env=env)  # fmt: skip
     dockerfile, compose = project / "Dockerfile", project / "compose.yaml"
     assert dockerfile.is_file() == compose.is_file() == ("docker" in modules)
     if "docker" in modules:
-        check(
-            project, str(tools / "hadolint"), "--failure-threshold", "style", "Dockerfile", env=env
-        )
-        check(project, check_jsonschema, "--builtin-schema", "vendor.compose-spec", "compose.yaml",
-              env=env)  # fmt: skip
-
-
-@pytest.fixture
-def project_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTEST_"))}
-    env["UV_PYTHON"] = "python3"
-    env["UV_NO_PROGRESS"] = "1"
-    return env
+        run(project, str(tools / "hadolint"), "--failure-threshold", "style", "Dockerfile", env=env)
+        run(project, check_jsonschema, "--builtin-schema", "vendor.compose-spec", "compose.yaml",
+            env=env)  # fmt: skip
 
 
 @pytest.mark.variant
@@ -80,12 +58,11 @@ def test_variant_passes_its_own_checks(
     copie: Any,
     template_snapshot: Path,
     request: pytest.FixtureRequest,
-    project_env: dict[str, str],
     database: str,
     modules: tuple[str, ...],
 ) -> None:
     project = render(copie, template_snapshot, database, modules)
-    env = dict(project_env)
+    env = project_env()
     if database == "postgresql":
         url = request.getfixturevalue("postgres_database")
         env["DATABASE_URL"] = env["TEST_DATABASE_URL"] = url
@@ -95,14 +72,6 @@ def test_variant_passes_its_own_checks(
         env["TEST_REDIS_URL"] = request.getfixturevalue("redis_url")
         # Alembic loads the settings, and auth requires a key (`neodyme new` writes one to .env).
         env["SECRET_KEY"] = secrets.token_urlsafe(48)
-    uv_bin = uv.find_uv_bin()
 
     check_statically(project, modules, env=env)
-    check(project, uv_bin, "sync", "--python", "python3", env=env)
-    for tool in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
-        check(project, uv_bin, "run", "--no-sync", *tool, env=env)
-    tests = check(project, uv_bin, "run", "--no-sync", "pytest", "-p", "no:cacheprovider", env=env)
-    # Every test of every variant runs here: services are real, nothing may skip.
-    assert " passed" in tests and " skipped" not in tests, tests
-    for migration in (("upgrade", "head"), ("check",), ("downgrade", "base")):
-        check(project, uv_bin, "run", "--no-sync", "alembic", *migration, env=env)
+    passes_its_checks(project, env)
