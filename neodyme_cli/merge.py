@@ -100,7 +100,6 @@ def merge_template(
     top, subdir = _repository_top(project)
     with _scratch(top) as scratch:
         plan = _merge_in_scratch(project, top, subdir, scratch, action, data, answers, base, target)
-        raise_swallowed_interrupt()
         with _deferred_interrupts() as interrupts:
             _move_in(plan, project_top=top, tree_top=scratch / "tree", backup=scratch / "backup")
             _remove_scratch(scratch, top)
@@ -143,7 +142,6 @@ def write_files(
                 shutil.copymode(project / path, staged)
         moves = [(subdir / change.path, change.kind) for change in changes]
         plan = _Plan(moves=moves, env_file=project / ".env", staged_env=None, report=report)
-        raise_swallowed_interrupt()
         with _deferred_interrupts() as interrupts:
             _move_in(plan, project_top=top, tree_top=scratch / "tree", backup=scratch / "backup")
             _remove_scratch(scratch, top)
@@ -389,7 +387,9 @@ def _remove_empty_parents(folder: Path, top: Path, undo: list[Callable[[], None]
 
 @contextmanager
 def _deferred_interrupts() -> Iterator[list[int]]:
-    """Hold Ctrl-C back for a short phase that must finish; yields the signals held."""
+    """Hold Ctrl-C back for a short phase that must finish; yields the signals held. A Ctrl-C
+    that came before, and that Python could not raise then, stops the phase from starting."""
+    raise_swallowed_interrupt()
     received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield received  # signal handlers belong to the main thread; nothing to defer here
